@@ -1,0 +1,1 @@
+"""HTTP routers, one per protocol surface, all over the same predictor core."""
