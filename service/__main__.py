@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
 
@@ -10,10 +11,12 @@ import torch
 import uvicorn
 
 from service.app import create_app
-from service.cpus import available_cpus
 from service.devices import DeviceUnavailable, resolve_device
+from service.gcpause import freeze_startup_objects
+from service.listening import ListenError, bind_listening_socket
 from service.logs import configure_logging
-from service.settings import SettingsError, load_settings
+from service.settings import SettingsError, load_settings, warn_unknown_variables
+from service.workers import serve_workers, torch_threads
 
 logger = logging.getLogger("service")
 
@@ -25,7 +28,8 @@ def main() -> int:
         print(f"surfserve: invalid setting: {error}", file=sys.stderr)
         return 2
 
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
+    warn_unknown_variables(os.environ)
 
     try:
         device = resolve_device(settings.device)
@@ -43,7 +47,18 @@ def main() -> int:
         )
         return 1
 
-    threads = settings.torch_threads or available_cpus()
+    # Bind before anything loads the artifact, so that a bad address stops start-up
+    # with one line and no load runs on in the background.
+    try:
+        listening = bind_listening_socket(settings.host, settings.port)
+    except ListenError as error:
+        logger.error("%s", error)
+        return 1
+
+    if settings.workers > 1:
+        return serve_workers(settings, listening)
+
+    threads = torch_threads(settings)
     torch.set_num_threads(threads)
     logger.info("torch uses %d intra-op thread(s)", threads)
 
@@ -55,7 +70,7 @@ def main() -> int:
         if server is not None:
             server.should_exit = True
 
-    app = create_app(settings, device, on_fatal=stop_on_fatal)
+    app = create_app(settings, device, on_fatal=stop_on_fatal, reload_on_sighup=True)
     config = uvicorn.Config(
         app,
         host=settings.host,
@@ -63,6 +78,8 @@ def main() -> int:
         log_config=None,
         access_log=False,
         lifespan="on",
+        # uvicorn types this as int, but waits with asyncio.timeout, which takes seconds as float.
+        timeout_graceful_shutdown=settings.graceful_shutdown_s,  # type: ignore[arg-type]
     )
     server = uvicorn.Server(config)
 
@@ -71,7 +88,8 @@ def main() -> int:
     # let a clean drain end with exit code 0 instead of death by signal.
     signal.signal(signal.SIGTERM, _ignore_signal)
     signal.signal(signal.SIGINT, _ignore_signal)
-    server.run()
+    freeze_startup_objects()
+    server.run(sockets=[listening])
     return 1 if failure else 0
 
 

@@ -6,6 +6,11 @@ so the format and its metadata schema live in one place.
 Layout: a TorchScript archive (``torch.jit.save``) whose extra file
 ``surfserve/metadata.json`` holds the metadata below. The module maps a float32
 tensor of shape (N, 2) to a float32 tensor of shape (N, 1).
+
+The module also carries the density map of the training inputs as the buffer
+``extrapolation_density``, which the metadata key ``extrapolation`` describes;
+``service.extrapolation`` reads both. Keeping it in the module puts it under
+the weights checksum and keeps the artifact one file.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import hashlib
 import io
 import json
 import os
-import tempfile
+import secrets
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,6 +31,12 @@ import torch
 
 SCHEMA_VERSION = 1
 METADATA_FILE = "surfserve/metadata.json"
+# Random temporary names to try before giving up. With 8 hex digits even the first rarely clashes.
+TEMPORARY_NAME_ATTEMPTS = 100
+# With O_CREAT, O_EXCL also fails on an existing symlink (POSIX open()), so none is followed.
+_TEMPORARY_FLAGS = (
+    os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+)
 
 # Keys every metadata document must carry, whatever else it holds.
 REQUIRED_KEYS = (
@@ -38,6 +49,7 @@ REQUIRED_KEYS = (
     "final_loss",
     "metrics",
     "input_domain",
+    "extrapolation",
     "weights_sha256",
     "torch_version",
     "created_at",
@@ -123,15 +135,28 @@ def save_artifact(module: torch.jit.ScriptModule, metadata: dict[str, Any], path
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    write_file_atomically(path, buffer.getvalue())
+    return path
+
+
+def write_file_atomically(path: Path, content: bytes) -> None:
+    """Write ``content`` to ``path`` through a temporary file in the same folder.
+
+    The temporary file is flushed to disk and renamed over ``path``, then the folder
+    is flushed. A reader, also one after a crash, sees either the old file or the
+    complete new one. The file gets the mode that ``open(path, "w")`` gives a new
+    file, 0o666 masked by the umask, and does not keep the mode of a file it replaces.
+    """
+    path = Path(path)
+    handle, temporary = _create_temporary(path)
     try:
         with os.fdopen(handle, "wb") as file:
-            file.write(buffer.getvalue())
+            file.write(content)
             file.flush()
             os.fsync(file.fileno())
         os.replace(temporary, path)
     except BaseException:
-        Path(temporary).unlink(missing_ok=True)
+        temporary.unlink(missing_ok=True)
         raise
 
     # Persist the rename itself; a crash right after os.replace could otherwise lose it.
@@ -140,7 +165,21 @@ def save_artifact(module: torch.jit.ScriptModule, metadata: dict[str, Any], path
         os.fsync(directory)
     finally:
         os.close(directory)
-    return path
+
+
+def _create_temporary(path: Path) -> tuple[int, Path]:
+    for _ in range(TEMPORARY_NAME_ATTEMPTS):
+        temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+        try:
+            # With 0o666 the kernel applies the umask as open() does, so no umask read can race.
+            handle = os.open(temporary, _TEMPORARY_FLAGS, 0o666)
+        except FileExistsError:
+            continue
+        return handle, temporary
+    raise FileExistsError(
+        f"failed to create a temporary file for {path} because all "
+        f"{TEMPORARY_NAME_ATTEMPTS} random names tried already exist"
+    )
 
 
 def read_metadata(path: Path) -> dict[str, Any]:
@@ -183,7 +222,11 @@ def load_artifact(path: Path, device: torch.device) -> LoadedArtifact:
             f"(metadata says {metadata['weights_sha256'][:12]}…, weights hash to {actual[:12]}…)"
         )
 
+    # A served model is never trained: frozen parameters make it safe to call in
+    # any autograd mode (TorchScript fails when inference-mode and grad-mode calls mix).
     module.eval()
+    for parameter in module.parameters():
+        parameter.requires_grad_(False)
     return LoadedArtifact(module=module, metadata=metadata, path=path)
 
 

@@ -20,6 +20,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from service.context import note_rejection
+
 logger = logging.getLogger(__name__)
 
 _UNSET: Any = object()
@@ -82,6 +84,20 @@ class ModelNotReady(ServiceError):
     code = "model_not_ready"
 
 
+class NotAcceptable(ServiceError):
+    """Raised when the Accept header allows none of the response formats; becomes 406."""
+
+    status_code = 406
+    code = "not_acceptable"
+
+
+class UnsupportedMediaType(ServiceError):
+    """Raised for a request body in a format the endpoint does not read; becomes 415."""
+
+    status_code = 415
+    code = "unsupported_media_type"
+
+
 def json_safe_value(value: Any) -> Any:
     """Return a short JSON-encodable echo of a received value for an error body."""
     if isinstance(value, float) and not math.isfinite(value):
@@ -105,21 +121,30 @@ def error_response(error: ServiceError) -> Response:
     )
 
 
+def rejection_response(request: Request, error: ServiceError) -> Response:
+    """Log and count a rejected request, and return its error response."""
+    logger.debug("%s %s -> %d: %s", request.method, request.url.path, error.status_code, error)
+    note_rejection(error.code)
+    return error_response(error)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Map the exception family, FastAPI's validation errors and crashes to JSON bodies."""
 
     @app.exception_handler(ServiceError)
     async def _service_error(request: Request, error: ServiceError) -> Response:
-        logger.debug("%s %s -> %d: %s", request.method, request.url.path, error.status_code, error)
-        return error_response(error)
+        return rejection_response(request, error)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, error: RequestValidationError) -> Response:
-        return error_response(_from_validation(error))
+        invalid = _from_validation(error)
+        note_rejection(invalid.code)
+        return error_response(invalid)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, error: StarletteHTTPException) -> Response:
         body = {"error": {"code": _http_code(error.status_code), "message": str(error.detail)}}
+        note_rejection(body["error"]["code"])
         return JSONResponse(body, status_code=error.status_code, headers=error.headers)
 
     @app.exception_handler(Exception)

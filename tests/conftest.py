@@ -8,19 +8,18 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import httpx
+import numpy as np
 import pytest
 import torch
 
 from service.artifact import LoadedArtifact, load_artifact
+from service.predictor import ROW_ALIGNMENT
 from training.config import TrainConfig
-from training.data import input_domain
-from training.evaluate import evaluate
-from training.export import export_artifact
-from training.trainer import train
+from training.pipeline import train_artifact
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -30,15 +29,29 @@ SMALL_CONFIG = TrainConfig(samples=300, steps=150, hidden=16, seed=7)
 
 def train_small_artifact(path: Path, config: TrainConfig = SMALL_CONFIG) -> Path:
     """Train a small model with the real trainer and write a real artifact."""
-    result = train(config, torch.device("cpu"), log=lambda line: None)
-    metrics = evaluate(result.model, config.noise, config.seed)
-    export_artifact(result.model, config, result.final_loss, metrics, input_domain(result.x), path)
+    train_artifact(replace(config, out=path), torch.device("cpu"), log=lambda line: None)
     return path
 
 
 @pytest.fixture(scope="session")
 def artifact_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return train_small_artifact(tmp_path_factory.mktemp("artifact") / "surface.pt")
+
+
+def reference_forward(artifact: LoadedArtifact, points: object) -> np.ndarray:
+    """The artifact's forward pass over all points in one call: the reference predictions.
+
+    The rows are padded to a multiple of ROW_ALIGNMENT as the service pads them:
+    on the CPU an unpadded forward computes its last rows with other instructions,
+    which changes their float32 result in the last bits.
+    """
+    # float32 turns 1e300 into inf, as the service does; the model clamps it.
+    with np.errstate(over="ignore"):
+        inputs = torch.from_numpy(np.asarray(points, dtype=np.float32).reshape(-1, 2))
+    missing = -len(inputs) % ROW_ALIGNMENT
+    padded = torch.cat([inputs, inputs.new_zeros((missing, 2))])
+    with torch.inference_mode():
+        return artifact.module(padded).reshape(-1)[: len(inputs)].numpy()
 
 
 @pytest.fixture(scope="session")

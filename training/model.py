@@ -15,7 +15,9 @@ class SurfaceModel(nn.Module):
     """Maps float32 points (N, 2) to predictions (N, 1).
 
     ``input_mean`` and ``input_scale`` standardise raw coordinates inside the
-    module, so callers always send raw (x0, x1); the identity by default.
+    module, so callers always send raw (x0, x1); ``output_mean`` and
+    ``output_scale`` map the network's standardised output back to the units of
+    y. All four are the identity by default.
     """
 
     def __init__(self, hidden: int = 50, layers: int = 2) -> None:
@@ -32,10 +34,13 @@ class SurfaceModel(nn.Module):
         self.input_limit = INPUT_LIMIT
         self.register_buffer("input_mean", torch.zeros(2))
         self.register_buffer("input_scale", torch.ones(2))
+        self.register_buffer("output_mean", torch.zeros(1))
+        self.register_buffer("output_scale", torch.ones(1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x.clamp(-self.input_limit, self.input_limit)
-        return self.net((x - self.input_mean) / self.input_scale)
+        standardised = self.net((x - self.input_mean) / self.input_scale)
+        return standardised * self.output_scale + self.output_mean
 
 
 def architecture(model: SurfaceModel) -> dict[str, object]:
@@ -52,6 +57,10 @@ def architecture(model: SurfaceModel) -> dict[str, object]:
         "input_standardisation": {
             "mean": model.input_mean.tolist(),
             "scale": model.input_scale.tolist(),
+        },
+        "output_standardisation": {
+            "mean": model.output_mean.item(),
+            "scale": model.output_scale.item(),
         },
         "input_limit": INPUT_LIMIT,
     }

@@ -5,28 +5,18 @@ import time
 
 import numpy as np
 import pytest
-import torch
 from fastapi.testclient import TestClient
 
 from service import app as app_module
 from service.app import create_app
 from service.settings import Settings
-
-CPU = torch.device("cpu")
-
-
-def _wait_ready(client: TestClient, timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while client.get("/health/ready").status_code != 200:
-        assert time.monotonic() < deadline, client.get("/health/ready").json()
-        time.sleep(0.01)
+from tests.api.inprocess import CPU, serving, wait_ready
+from tests.conftest import reference_forward
 
 
 @pytest.fixture
 def api(artifact_path):
-    app = create_app(Settings(model_path=artifact_path, max_points=50, max_grid_points=400), CPU)
-    with TestClient(app) as client:
-        _wait_ready(client)
+    with serving(artifact_path, max_points=50, max_grid_points=400) as client:
         yield client
 
 
@@ -36,7 +26,7 @@ def test_predict_matches_forward(api, artifact):
     response = api.post("/predict", json={"points": points})
 
     assert response.status_code == 200
-    expected = artifact.module(torch.tensor(points)).reshape(-1).detach().numpy()
+    expected = reference_forward(artifact, points)
     assert np.array_equal(np.array(response.json()["predictions"], dtype=np.float32), expected)
     assert response.json()["model"] == {"name": artifact.name, "version": artifact.version}
 
@@ -114,7 +104,7 @@ def test_not_ready_until_loaded(artifact_path, monkeypatch):
         predict_before = client.post("/predict", json={"points": [[0, 0]]})
 
         release.set()
-        _wait_ready(client)
+        wait_ready(client)
         after = client.get("/health/ready")
 
     assert live.status_code == 200

@@ -1,23 +1,22 @@
 """End-to-end tests: the real `python -m service` on a loopback port, over HTTP."""
 
+import gzip
 import threading
 import time
+import zlib
 
 import httpx
 import numpy as np
+import orjson
 import pytest
-import torch
 
-from tests.conftest import start_service, wait_ready
+from tests.conftest import reference_forward, start_service, wait_ready
 
 pytestmark = pytest.mark.e2e
 
 
 def _forward(artifact, points) -> np.ndarray:
-    # float32 turns 1e300 into inf, as the service does; the model clamps it.
-    with torch.inference_mode(), np.errstate(over="ignore"):
-        tensor = torch.tensor(np.asarray(points, dtype=np.float32))
-        return artifact.module(tensor).reshape(-1).numpy()
+    return reference_forward(artifact, points)
 
 
 def test_predictions_equal_artifact_forward(client, artifact):
@@ -140,6 +139,8 @@ BAD_GRID_QUERIES = [
     ({"x0_min": "abc"}, "x0_min", "x0_min must be a number, got 'abc'"),
     ({"x0_min": -1e308, "x0_max": 1e308}, "x0_max", "too wide"),
     ({"nx": 5000, "ny": 5000}, "nx*ny", "above the limit of 4000000"),
+    ({"x0min": -2}, "x0min", "unknown query parameter 'x0min' (did you mean 'x0_min'?)"),
+    ({"colour": "red"}, "colour", "unknown query parameter 'colour'; the parameters are x0_min"),
 ]
 
 
@@ -151,6 +152,67 @@ def test_bad_grid_query(client, params, field, fragment):
     error = response.json()["error"]
     assert error["field"] == field
     assert fragment in error["message"]
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate", "GZIP"])
+def test_compressed_predict_body(client, artifact, encoding):
+    points = [[0.0, 0.0], [1.5, -2.0], [9.0, 9.0]]
+    body = orjson.dumps({"points": points})
+    compressed = zlib.compress(body) if encoding == "deflate" else gzip.compress(body)
+
+    response = client.post(
+        "/predict",
+        content=compressed,
+        headers={"content-type": "application/json", "content-encoding": encoding},
+    )
+
+    assert response.status_code == 200
+    predictions = np.array(response.json()["predictions"], dtype=np.float32)
+    assert np.array_equal(predictions, reference_forward(artifact, points))
+
+
+BAD_ENCODINGS = [
+    ("br", b"{}", 415, "Content-Encoding 'br' is not supported"),
+    ("gzip", b"not gzip at all", 422, "not valid gzip data"),
+    ("gzip", gzip.compress(b'{"points": [[0, 0]]}')[:12], 422, "truncated gzip data"),
+]
+
+
+@pytest.mark.parametrize(("encoding", "body", "status", "fragment"), BAD_ENCODINGS)
+def test_bad_compressed_body(client, encoding, body, status, fragment):
+    response = client.post(
+        "/predict",
+        content=body,
+        headers={"content-type": "application/json", "content-encoding": encoding},
+    )
+
+    assert response.status_code == status
+    error = response.json()["error"]
+    assert error["field"] == "Content-Encoding"
+    assert fragment in error["message"]
+    assert client.get("/health/ready").status_code == 200
+
+
+def test_compressed_body_above_limit_is_413(artifact_path, tmp_path):
+    service = start_service(
+        {"SURFSERVE_MODEL_PATH": str(artifact_path), "SURFSERVE_MAX_BODY_BYTES": "100000"},
+        tmp_path / "service.log",
+    )
+    # About 1 MB of JSON that gzip squeezes into a few kB, below the body limit.
+    bomb = gzip.compress(orjson.dumps({"points": [[0, 0]] * 200_000}))
+    try:
+        wait_ready(service)
+        response = httpx.post(
+            f"{service.url}/predict",
+            content=bomb,
+            headers={"content-type": "application/json", "content-encoding": "gzip"},
+        )
+    finally:
+        service.stop()
+
+    assert len(bomb) < 100_000
+    assert response.status_code == 413
+    assert "decompresses to more than 100000 bytes" in response.json()["error"]["message"]
 
 
 def test_too_many_points_is_413(artifact_path, tmp_path):

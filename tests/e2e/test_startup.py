@@ -1,13 +1,13 @@
 """Start-up of the real process: clear one-line failures and readiness."""
 
-import contextlib
-import time
+import json
+import socket
 
 import httpx
 import pytest
 import torch
 
-from tests.conftest import start_service, wait_ready
+from tests.conftest import free_port, start_service, wait_ready
 
 pytestmark = pytest.mark.e2e
 
@@ -47,24 +47,6 @@ def test_corrupt_artifact_fails_clearly(tmp_path):
     assert "Traceback" not in log
 
 
-def test_corrupt_artifact_never_ready(tmp_path):
-    corrupt = tmp_path / "corrupt.pt"
-    corrupt.write_bytes(b"garbage" * 100)
-    service = start_service({"SURFSERVE_MODEL_PATH": str(corrupt)}, tmp_path / "service.log")
-    statuses = []
-    try:
-        deadline = time.monotonic() + 30
-        while service.process.poll() is None and time.monotonic() < deadline:
-            with contextlib.suppress(httpx.TransportError):
-                statuses.append(httpx.get(f"{service.url}/health/ready", timeout=1).status_code)
-            time.sleep(0.01)
-    finally:
-        service.stop()
-
-    assert 200 not in statuses
-    assert service.process.returncode == 1
-
-
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
 def test_cuda_unavailable_fails_clearly(tmp_path, artifact_path):
     code, log = _run_until_exit(
@@ -85,6 +67,44 @@ def test_bad_setting_fails_with_one_line(tmp_path, artifact_path):
     assert log.strip().splitlines() == [
         "surfserve: invalid setting: SURFSERVE_PORT='eighty' is invalid: "
         "Input should be a valid integer, unable to parse string as an integer"
+    ]
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_port_in_use_fails_clearly(tmp_path, artifact_path, workers):
+    port = free_port()
+    env = {"SURFSERVE_MODEL_PATH": str(artifact_path), "SURFSERVE_WORKERS": workers}
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", port))
+        taken.listen()
+        service = start_service(env, tmp_path / "service.log", port=port)
+        try:
+            code = service.process.wait(30)
+        finally:
+            service.stop()
+    log = service.log()
+
+    assert code == 1
+    [error] = _error_lines(log)
+    assert json.loads(error)["message"] == (
+        f"cannot listen on SURFSERVE_HOST=127.0.0.1 SURFSERVE_PORT={port}: Address already in "
+        "use; another process listens on that port; stop it or set another SURFSERVE_PORT"
+    )
+    assert "Traceback" not in log
+    # Nothing loads the artifact once the address has failed.
+    assert "artifact loaded" not in log
+    assert "starting 2 workers" not in log
+
+
+def test_misspelled_setting_warns(tmp_path):
+    env = {"SURFSERVE_MODEL_PATH": str(tmp_path / "absent.pt"), "SURFSERVE_PROT": "8124"}
+
+    code, log = _run_until_exit(env, tmp_path)
+
+    assert code == 1
+    warnings = [json.loads(line) for line in log.splitlines() if '"level":"warning"' in line]
+    assert [line["message"] for line in warnings] == [
+        "SURFSERVE_PROT is not a setting and is ignored; did you mean SURFSERVE_PORT?"
     ]
 
 

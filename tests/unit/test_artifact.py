@@ -1,5 +1,8 @@
 import json
+import os
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -15,6 +18,7 @@ from service.artifact import (
     save_artifact,
     script_module,
     weights_digest,
+    write_file_atomically,
 )
 from tests.conftest import SMALL_CONFIG
 from training.model import SurfaceModel
@@ -84,6 +88,60 @@ def test_failed_save_keeps_previous_artifact(tmp_path, monkeypatch):
 
     assert path.read_bytes() == before
     assert [entry.name for entry in tmp_path.iterdir()] == ["model.pt"]
+
+
+@contextmanager
+def _umask(mask: int) -> Iterator[None]:
+    previous = os.umask(mask)
+    try:
+        yield
+    finally:
+        os.umask(previous)
+
+
+@pytest.mark.parametrize(
+    ("umask", "mode"),
+    [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)],
+    ids=["umask-022", "umask-077", "umask-002"],
+)
+def test_save_mode_follows_umask(tmp_path, umask, mode):
+    module = script_module(SurfaceModel(hidden=4))
+    path = tmp_path / "model.pt"
+    reference = tmp_path / "reference"
+
+    with _umask(umask):
+        save_artifact(module, _metadata_for(module), path)
+        with open(reference, "w"):
+            pass
+
+    assert path.stat().st_mode & 0o777 == mode
+    assert reference.stat().st_mode & 0o777 == mode
+
+
+def test_replaced_file_gets_umask_mode(tmp_path):
+    path = tmp_path / "report.json"
+    path.write_bytes(b"old")
+    path.chmod(0o600)
+
+    with _umask(0o022):
+        write_file_atomically(path, b"new")
+
+    assert path.read_bytes() == b"new"
+    assert path.stat().st_mode & 0o777 == 0o644
+    assert [entry.name for entry in tmp_path.iterdir()] == ["report.json"]
+
+
+def test_write_skips_taken_temporary_name(tmp_path, monkeypatch):
+    names = iter(["taken", "free"])
+    monkeypatch.setattr(artifact_format.secrets, "token_hex", lambda nbytes: next(names))
+    outside = tmp_path / "outside"
+    (tmp_path / ".model.pt.taken.tmp").symlink_to(outside)
+
+    write_file_atomically(tmp_path / "model.pt", b"content")
+
+    assert (tmp_path / "model.pt").read_bytes() == b"content"
+    assert not outside.exists()
+    assert sorted(entry.name for entry in tmp_path.iterdir()) == [".model.pt.taken.tmp", "model.pt"]
 
 
 def test_save_rejects_incomplete_metadata(tmp_path):
@@ -172,6 +230,7 @@ def _metadata_for(module) -> dict:
         "final_loss": 0.0,
         "metrics": {},
         "input_domain": {},
+        "extrapolation": {},
         "weights_sha256": digest,
         "torch_version": torch.__version__,
         "created_at": "2026-01-01T00:00:00+00:00",

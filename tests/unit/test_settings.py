@@ -1,8 +1,9 @@
+import logging
 from pathlib import Path
 
 import pytest
 
-from service.settings import Settings, SettingsError, load_settings
+from service.settings import Settings, SettingsError, load_settings, warn_unknown_variables
 
 
 @pytest.fixture(autouse=True)
@@ -80,3 +81,53 @@ def test_settings_are_frozen():
 
     with pytest.raises(ValueError, match="frozen"):
         settings.port = 1
+
+
+def _warnings(caplog) -> list[str]:
+    return [record.getMessage() for record in caplog.records if record.levelno == logging.WARNING]
+
+
+def test_misspelled_variable_warns_with_closest_setting(caplog):
+    environment = {
+        "SURFSERVE_PROT": "8124",
+        "SURFSERVE_PORT": "8000",
+        "surfserve_log_level": "debug",
+        "HOME": "/root",
+    }
+
+    warn_unknown_variables(environment)
+
+    assert _warnings(caplog) == [
+        "SURFSERVE_PROT is not a setting and is ignored; did you mean SURFSERVE_PORT?"
+    ]
+
+
+def test_misspelled_secret_not_logged(caplog):
+    warn_unknown_variables({"SURFSERVE_APIKEY": "s3cret-token"})
+
+    assert _warnings(caplog) == [
+        "SURFSERVE_APIKEY is not a setting and is ignored; did you mean SURFSERVE_API_KEY?"
+    ]
+    assert "s3cret-token" not in caplog.text
+
+
+def test_unknown_variable_lists_settings(caplog):
+    warn_unknown_variables({"SURFSERVE_BANANA": "1"})
+
+    [message] = _warnings(caplog)
+    assert message.startswith(
+        "SURFSERVE_BANANA is not a setting and is ignored; the settings are SURFSERVE_API_KEY, "
+    )
+    assert "SURFSERVE_PORT, " in message
+
+
+def test_compose_publish_variables_not_warned(caplog):
+    environment = {
+        "SURFSERVE_PUBLISH_ADDRESS": "0.0.0.0",
+        "SURFSERVE_PUBLISH_PORT": "8000",
+        "SURFSERVE_GPU_PUBLISH_PORT": "8001",
+    }
+
+    warn_unknown_variables(environment)
+
+    assert _warnings(caplog) == []

@@ -1,3 +1,5 @@
+import re
+
 import pytest
 import torch
 
@@ -29,13 +31,16 @@ def test_other_seed_gives_other_weights():
 
 def test_loss_goes_down_and_is_logged_every_100_steps():
     lines: list[str] = []
+    config = TrainConfig(samples=300, steps=250, hidden=16, preset="tutorial")
 
-    result = train(TrainConfig(samples=300, steps=250, hidden=16), CPU, log=lines.append)
+    result = train(config, CPU, log=lines.append)
 
-    assert lines[0] == "step loss"
-    assert [line.split()[0] for line in lines[1:]] == ["0", "100", "200", "249"]
-    assert result.losses[-1] < result.losses[0]
-    assert len(result.losses) == 250
+    assert lines[0].startswith("training on cpu: 300 points from built-in, adam lr 0.001")
+    assert lines[1] == "step loss"
+    assert [line.split()[0] for line in lines[2:]] == ["0", "100", "200", "250"]
+    assert result.history[-1].loss < result.history[0].loss
+    assert result.steps_run == 250
+    assert [c.step for c in result.history] == list(range(0, 251, 10))
 
 
 def test_cli_writes_artifact(tmp_path, capsys):
@@ -117,6 +122,30 @@ def test_cli_skip_existing_replaces_corrupt_artifact(tmp_path, capsys):
     assert code == 0
     assert load_artifact(out, CPU).metadata["training"]["steps"] == 5
     assert "existing artifact is unusable" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("options", "loss"),
+    [
+        ([], "mean squared error on standardised targets + L2 penalty"),
+        (["--preset", "tutorial"], "summed squared error on raw targets"),
+        (["--preset", "tutorial", "--standardise"], "summed squared error on standardised targets"),
+        (["--no-standardise"], "mean squared error on raw targets + L2 penalty"),
+    ],
+)
+def test_cli_summary_describes_loss(tmp_path, capsys, options, loss):
+    argv = ["--samples", "100", "--steps", "20", "--hidden", "4", "--device", "cpu"]
+
+    code = main([*argv, "--out", str(tmp_path / "m.pt"), *options])
+
+    assert code == 0
+    lines = [line for line in capsys.readouterr().out.splitlines() if "final loss" in line]
+    assert len(lines) == 1
+    pattern = (
+        rf"final loss \S+ \({re.escape(loss)}\), training MSE \S+ in squared units of y; "
+        r"\d+\.\d s CPU in the training loop, \d+\.\d s in all"
+    )
+    assert re.fullmatch(pattern, lines[0]), lines[0]
 
 
 @pytest.mark.parametrize(
