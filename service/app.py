@@ -48,6 +48,7 @@ def create_app(
     ``fast_predict`` answers POST /predict ahead of FastAPI's router (see
     ``service.fastpath``); the tests turn it off to compare the two.
     """
+    _log_access_settings(settings)
     state = ModelState()
     reloader = ModelReloader(state, settings.model_path, device)
     initialize_reload_series()
@@ -107,3 +108,14 @@ def create_app(
     app.include_router(v2.router)
     app.include_router(metrics.router)
     return app
+
+
+def _log_access_settings(settings: Settings) -> None:
+    # An operator reads here whether the token and CORS took effect, because a
+    # misspelt variable leaves them off with only a warning.
+    if settings.api_key is None:
+        logger.info("authentication off: set SURFSERVE_API_KEY to require a bearer token")
+    else:
+        logger.info("authentication on: a bearer token is required except on health and metrics")
+    if settings.cors_origins:
+        logger.info("CORS on for origins %s", ", ".join(settings.cors_origins))

@@ -165,7 +165,7 @@ class LimitsMiddleware:
     def _overloaded(self) -> Overloaded:
         return Overloaded(
             "the service is busy: the limit of "
-            f"{self.max_concurrent_requests} concurrent requests is reached "
+            f"{self.max_concurrent_requests} concurrent request(s) is reached "
             "(SURFSERVE_MAX_CONCURRENT_REQUESTS); retry after a second"
         )
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import errno
 import logging
+import os
 import socket
 
 logger = logging.getLogger(__name__)
@@ -43,7 +44,10 @@ def bind_listening_socket(host: str, port: int) -> socket.socket:
     sock.set_inheritable(True)
 
     shown_host = f"[{host}]" if family == socket.AF_INET6 else host
-    logger.info("listening on http://%s:%d", shown_host, sock.getsockname()[1])
+    # The process id is what SIGHUP reloads need, also under make.
+    logger.info(
+        "listening on http://%s:%d (process %d)", shown_host, sock.getsockname()[1], os.getpid()
+    )
     return sock
 
 

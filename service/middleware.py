@@ -161,7 +161,7 @@ _EXAMPLE_ERRORS = {
     ),
     "503": (
         "overloaded",
-        "the service is busy: the limit of 128 concurrent requests is reached "
+        "the service is busy: the limit of 128 concurrent request(s) is reached "
         "(SURFSERVE_MAX_CONCURRENT_REQUESTS); retry after a second",
     ),
     "504": (

@@ -73,7 +73,10 @@ class Predictor:
     def grid_extrapolation(self, x0: np.ndarray, x1: np.ndarray) -> np.ndarray:
         """Return extrapolation flags of shape (len(x1), len(x0)), laid out as grid() is."""
         # float32 axes, as grid() uses, so a grid point gets the flag /predict gives it.
-        return self.extrapolation_map.grid_flags(x0.astype(np.float32), x1.astype(np.float32))
+        # Axes beyond float32's range become +-inf, as in grid(), and are flagged.
+        with np.errstate(over="ignore"):
+            columns, rows = x0.astype(np.float32), x1.astype(np.float32)
+        return self.extrapolation_map.grid_flags(columns, rows)
 
     def predict(self, points: np.ndarray) -> np.ndarray:
         """Return the float32 prediction (N,) for a float32 array of points (N, 2)."""

@@ -158,10 +158,35 @@ def _describe(error: ValidationError) -> str:
 
 
 def _allowed(item: dict[str, Any]) -> str:
-    # pydantic's message already names the bound ("greater than or equal to 1"),
-    # minus the "Value error, " prefix it puts on custom validators.
-    message = str(item["msg"])
-    return message.removeprefix("Value error, ")
+    # pydantic's message already names a bound ("greater than or equal to 1"),
+    # minus the "Value error, " prefix it puts on custom validators. A value of
+    # the wrong type gets the allowed range added, which that message lacks.
+    message = str(item["msg"]).removeprefix("Value error, ")
+    kind = item.get("type")
+    if kind == "bool_parsing":
+        return f"{message}; allowed: true or false (also 1/0, yes/no, on/off)"
+    if kind in ("int_parsing", "int_from_float", "float_parsing") and item["loc"]:
+        return f"{message}; allowed: {_number_range(str(item['loc'][0]), kind)}"
+    return message
+
+
+def _number_range(field: str, kind: str) -> str:
+    noun = "a number" if kind == "float_parsing" else "an integer"
+    info = Settings.model_fields.get(field)
+    bounds = {
+        name: getattr(constraint, name)
+        for constraint in (info.metadata if info is not None else ())
+        for name in _BOUND_WORDS
+        if getattr(constraint, name, None) is not None
+    }
+    if "ge" in bounds and "le" in bounds:
+        return f"{noun} from {bounds['ge']} to {bounds['le']}"
+    limits = [f"{_BOUND_WORDS[name]} {value}" for name, value in bounds.items()]
+    return " ".join([noun, " and ".join(limits)]) if limits else noun
+
+
+# The words for each bound of a range, keyed by annotated_types' name for it.
+_BOUND_WORDS = {"ge": "of at least", "gt": "above", "le": "at most", "lt": "below"}
 
 
 def warn_unknown_variables(environment: Mapping[str, str]) -> None:

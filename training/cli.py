@@ -136,7 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         metavar="DIR",
         help="also write PNG pictures and report.json into DIR (needs matplotlib: "
-        "pip install 'surfserve[report]')",
+        "pip install -e '.[report]' in a checkout)",
     )
     run.add_argument(
         "--skip-existing",
@@ -157,6 +157,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(str(error))
     if args.threads is not None and args.threads < 1:
         parser.error(f"--threads must be at least 1, got {args.threads}")
+    # Checked before training, so a wrong path costs no training run.
+    problem = _output_problem(Path(config.out), args.report)
+    if problem is not None:
+        parser.error(problem)
     if args.report is not None:
         try:
             require_matplotlib()
@@ -206,6 +210,18 @@ def _config(args: argparse.Namespace) -> TrainConfig:
         validation_share=args.validation_share,
         extrapolation_mass=args.extrapolation_mass,
     )
+
+
+def _output_problem(out: Path, report: Path | None) -> str | None:
+    if out.is_dir():
+        example = out / "surface.pt"
+        return f"--out {out} is a folder; give the artifact's file path, such as {example}"
+    blocking = next((folder for folder in out.parents if folder.exists()), None)
+    if blocking is not None and not blocking.is_dir():
+        return f"--out {out} cannot be written, because {blocking} is a file, not a folder"
+    if report is not None and report.exists() and not report.is_dir():
+        return f"--report {report} is a file; give a folder for the pictures and report.json"
+    return None
 
 
 def _print_summary(trained: TrainedArtifact, seconds: float, report: Path | None) -> None:

@@ -54,13 +54,15 @@ def _read_rows(reader, path: Path) -> list[tuple[float, float, float]]:
     if header is None:
         raise DataFileError(f"{path}: the file is empty; expected a header line x0,x1,y")
     names = [name.strip() for name in header]
-    missing = [column for column in COLUMNS if column not in names]
+    # Spreadsheets often capitalise headers, so X0 names the column x0.
+    keys = [name.lower() for name in names]
+    missing = [column for column in COLUMNS if column not in keys]
     if missing:
         raise DataFileError(
             f"{path}, line 1: missing column {', '.join(missing)} in the header "
             f"{','.join(names)!r}; expected the columns x0, x1 and y{_separator_hint(header)}"
         )
-    positions = [names.index(column) for column in COLUMNS]
+    positions = [keys.index(column) for column in COLUMNS]
     width = max(positions) + 1
 
     rows = []

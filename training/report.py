@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
     from training.pipeline import TrainedArtifact
 
-INSTALL_HINT = "pip install 'surfserve[report]' (or pip install matplotlib)"
+INSTALL_HINT = "pip install -e '.[report]' in a checkout (or pip install matplotlib)"
 # 6.4 x 4.8 inches at 100 dots per inch: every picture is 640 x 480 pixels.
 FIGURE_INCHES = (6.4, 4.8)
 DPI = 100

@@ -202,6 +202,14 @@ def _check_grid_parameters(request: Request) -> None:
     # FastAPI ignores query parameters it does not know, so a typo such as
     # x0min would silently give the default rectangle.
     for name in request.query_params:
+        values = request.query_params.getlist(name)
+        if len(values) > 1:
+            raise InvalidInput(
+                f"query parameter {name!r} is given {len(values)} times; give it once",
+                field=name,
+                value=values,
+                allowed="one value",
+            )
         if name not in GRID_PARAMETERS:
             close = difflib.get_close_matches(name, GRID_PARAMETERS, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
@@ -221,7 +229,10 @@ def _decompressed(body: bytes, request: Request, max_bytes: int) -> bytes:
         kind: type[ServiceError] = {413: PayloadTooLarge, 415: UnsupportedMediaType}.get(
             error.status_code, InvalidInput
         )
-        raise kind(error.message, field="Content-Encoding", allowed=SUPPORTED) from None
+        allowed = SUPPORTED
+        if kind is PayloadTooLarge:
+            allowed = f"at most {max_bytes} bytes decompressed"
+        raise kind(error.message, field="Content-Encoding", allowed=allowed) from None
 
 
 def _model_headers(predictor: Predictor) -> dict[str, str]:

@@ -51,6 +51,16 @@ OUTPUT_NAME = "output"
 EXTRAPOLATION_NAME = "extrapolation"
 
 
+# The rejection reason in surfserve_rejected_requests_total of each protocol status.
+PROTOCOL_REJECTIONS = {
+    400: "invalid_input",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+}
+
+
 class ProtocolRoute(APIRoute):
     """A route whose errors become the protocol's ``{"error": message}`` bodies."""
 
@@ -63,6 +73,8 @@ class ProtocolRoute(APIRoute):
                 return await handler(request)
             except ProtocolError as error:
                 status, message, headers = error.status_code, error.message, error.headers
+                # The same reasons as the JSON API's, so one alert covers both APIs.
+                note_rejection(PROTOCOL_REJECTIONS.get(status, f"http_{status}"))
             except ServiceError as error:
                 # ModelNotReady keeps its 503; the JSON API's 422 is the protocol's 400.
                 status = 400 if error.status_code == 422 else error.status_code

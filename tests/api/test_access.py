@@ -1,5 +1,6 @@
 """Access control in process: bearer token, CORS, and what responses never reveal."""
 
+import logging
 import time
 
 import numpy as np
@@ -332,3 +333,27 @@ def test_crash_response_has_no_internals(artifact_path, monkeypatch):
     assert response.headers["x-request-id"] == "crash-1"
     assert __file__ not in response.text
     assert "Traceback" not in response.text
+
+
+@pytest.mark.parametrize(
+    ("settings", "expected"),
+    [
+        ({}, ["authentication off: set SURFSERVE_API_KEY to require a bearer token"]),
+        (
+            {"api_key": KEY, "cors_origins": "https://app.example.com"},
+            [
+                "authentication on: a bearer token is required except on health and metrics",
+                "CORS on for origins https://app.example.com",
+            ],
+        ),
+    ],
+    ids=["open", "guarded"],
+)
+def test_startup_logs_access_settings(artifact_path, caplog, settings, expected):
+    caplog.set_level(logging.INFO, logger="service.app")
+
+    create_app(Settings(model_path=artifact_path, **settings), CPU)
+
+    messages = [record.getMessage() for record in caplog.records if record.name == "service.app"]
+    assert messages == expected
+    assert KEY not in caplog.text

@@ -147,7 +147,7 @@ def test_overload_is_503_with_retry_after(artifact_path):
     assert response.json() == {
         "error": {
             "code": "overloaded",
-            "message": "the service is busy: the limit of 1 concurrent requests is reached "
+            "message": "the service is busy: the limit of 1 concurrent request(s) is reached "
             "(SURFSERVE_MAX_CONCURRENT_REQUESTS); retry after a second",
         }
     }

@@ -80,6 +80,9 @@ def test_metrics_count_rejections_by_reason(api):
     api.post("/predict", json={"points": [[0, 0]] * 51})
     api.post("/predict", content=b" " * (api.app.state.settings.body_limit + 1))
     api.post("/v2/models/surface/infer", content=b"{}")
+    api.post("/v2/models/surface/infer", content=b"{}", headers={"content-encoding": "br"})
+    api.post("/predict", content=b"{}", headers={"content-type": "text/plain"})
+    api.post("/predict", json={"points": [[0, 0]]}, headers={"accept": "text/html"})
     after = _samples(api)
 
     def delta(reason):
@@ -88,7 +91,11 @@ def test_metrics_count_rejections_by_reason(api):
 
     assert delta("payload_too_large") == 1
     assert delta("body_too_large") == 1
-    assert delta("bad_request") == 1
+    # Both APIs count a client's invalid request and unsupported format the same way.
+    assert delta("invalid_input") == 1
+    assert delta("unsupported_media_type") == 2
+    assert delta("not_acceptable") == 1
+    assert delta("bad_request") == 0
 
 
 def test_metrics_label_unknown_v2_paths_unmatched(api):

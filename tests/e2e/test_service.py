@@ -215,6 +215,15 @@ def test_compressed_body_above_limit_is_413(artifact_path, tmp_path):
     assert "decompresses to more than 100000 bytes" in response.json()["error"]["message"]
 
 
+def test_repeated_grid_parameter_is_422(client):
+    response = client.get("/grid", params=[("nx", 2), ("nx", 3), ("ny", 2)])
+
+    assert response.status_code == 422
+    error = response.json()["error"]
+    assert error["field"] == "nx"
+    assert error["message"] == "query parameter 'nx' is given 2 times; give it once"
+
+
 def test_too_many_points_is_413(artifact_path, tmp_path):
     service = start_service(
         {"SURFSERVE_MODEL_PATH": str(artifact_path), "SURFSERVE_MAX_POINTS": "100"},

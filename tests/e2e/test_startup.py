@@ -66,7 +66,8 @@ def test_bad_setting_fails_with_one_line(tmp_path, artifact_path):
     assert code == 2
     assert log.strip().splitlines() == [
         "surfserve: invalid setting: SURFSERVE_PORT='eighty' is invalid: "
-        "Input should be a valid integer, unable to parse string as an integer"
+        "Input should be a valid integer, unable to parse string as an integer; "
+        "allowed: an integer from 1 to 65535"
     ]
 
 

@@ -65,6 +65,18 @@ def test_reads_file_with_byte_order_mark(tmp_path):
     assert torch.equal(y, expected_y)
 
 
+def test_header_names_ignore_case(tmp_path):
+    lower = _write(tmp_path, "x0,x1,y\n" + _body(12))
+    upper = tmp_path / "upper.csv"
+    upper.write_text(lower.read_text().replace("x0,x1,y", "X0, X1 ,Y", 1))
+
+    x, y = read_points(upper)
+
+    expected_x, expected_y = read_points(lower)
+    assert torch.equal(x, expected_x)
+    assert torch.equal(y, expected_y)
+
+
 def test_comma_header_error_has_no_hint(tmp_path):
     path = _write(tmp_path, "x0,y\n1,2\n")
 

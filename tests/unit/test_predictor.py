@@ -44,3 +44,17 @@ def test_grid_equals_predict_of_its_points(predictor):
     points = np.stack([columns.ravel(), rows.ravel()], axis=1)
     assert values.shape == (5, 7)
     assert np.array_equal(values.ravel(), predictor.predict(points))
+
+
+def test_grid_beyond_float32_range_is_flagged(predictor):
+    # Axes beyond float32's range become infinite without a RuntimeWarning,
+    # which would reach the log as a line that is not JSON.
+    x0 = np.array([-1e300, 1e300])
+    x1 = np.array([0.0, 1.0])
+
+    flags = predictor.grid_extrapolation(x0, x1)
+    values = predictor.grid(x0, x1)
+
+    assert flags.shape == (2, 2)
+    assert flags.all()
+    assert np.isfinite(values).all()

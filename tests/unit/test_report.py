@@ -101,7 +101,7 @@ def test_report_without_matplotlib_says_what_to_install(tmp_path, capsys, monkey
     assert code == 2
     assert capsys.readouterr().err == (
         "training: error: --report needs matplotlib, which is not installed: "
-        "pip install 'surfserve[report]' (or pip install matplotlib)\n"
+        "pip install -e '.[report]' in a checkout (or pip install matplotlib)\n"
     )
     assert not (tmp_path / "model.pt").exists()
     assert not (tmp_path / "report").exists()

@@ -47,7 +47,22 @@ def test_environment_overrides(monkeypatch):
 @pytest.mark.parametrize(
     ("variable", "value", "expected"),
     [
-        ("SURFSERVE_PORT", "abc", r"SURFSERVE_PORT='abc' is invalid: .*valid integer"),
+        (
+            "SURFSERVE_PORT",
+            "abc",
+            r"SURFSERVE_PORT='abc' is invalid: .*; allowed: an integer from 1 to 65535$",
+        ),
+        (
+            "SURFSERVE_BATCHING",
+            "maybe",
+            r"SURFSERVE_BATCHING='maybe' is invalid: .*; allowed: true or false",
+        ),
+        (
+            "SURFSERVE_REQUEST_TIMEOUT_S",
+            "soon",
+            r"allowed: a number above 0 and at most 3600$",
+        ),
+        ("SURFSERVE_MAX_POINTS", "many", r"allowed: an integer of at least 1$"),
         (
             "SURFSERVE_PORT",
             "70000",

@@ -169,6 +169,38 @@ def test_cli_rejects_bad_options(argv, message, capsys):
     assert message in capsys.readouterr().err
 
 
+def test_cli_rejects_folder_as_out(tmp_path, capsys):
+    with pytest.raises(SystemExit) as raised:
+        main(["--steps", "1", "--out", str(tmp_path)])
+
+    assert raised.value.code == 2
+    assert f"--out {tmp_path} is a folder" in capsys.readouterr().err
+
+
+def test_cli_rejects_out_below_a_file(tmp_path, capsys):
+    (tmp_path / "plain").write_text("not a folder")
+    out = tmp_path / "plain" / "models" / "m.pt"
+
+    with pytest.raises(SystemExit) as raised:
+        main(["--steps", "1", "--out", str(out)])
+
+    assert raised.value.code == 2
+    assert f"because {tmp_path / 'plain'} is a file" in capsys.readouterr().err
+
+
+def test_cli_rejects_file_as_report(tmp_path, capsys):
+    report = tmp_path / "report.txt"
+    report.write_text("")
+    out = tmp_path / "m.pt"
+
+    with pytest.raises(SystemExit) as raised:
+        main(["--steps", "1", "--out", str(out), "--report", str(report)])
+
+    assert raised.value.code == 2
+    assert f"--report {report} is a file" in capsys.readouterr().err
+    assert not out.exists()
+
+
 def test_cli_rejects_unknown_device(tmp_path, capsys):
     code = main(["--device", "tpu", "--steps", "1", "--out", str(tmp_path / "m.pt")])
 
