@@ -113,7 +113,9 @@ def summarise(collapsed: str) -> str:
     total = 0
     for line in collapsed.splitlines():
         stack, _, count_text = line.rpartition(" ")
-        if not stack:
+        # py-spy 0.4 sometimes reads a frame name with a line break in it. The
+        # pieces of such a record before its last line have no count and are skipped.
+        if not stack or not count_text.isdigit():
             continue
         count = int(count_text)
         frames = stack.split(";")

@@ -56,7 +56,7 @@ def route_template(scope: Scope) -> str:
     """
     route = scope.get("route")
     if route is None or _is_catch_all(route):
-        route = _match_route(scope)
+        route = match_route(scope)
     path = getattr(route, "path", None)
     return path if isinstance(path, str) else UNMATCHED_ROUTE
 
@@ -65,7 +65,8 @@ def _is_catch_all(route: Any) -> bool:
     return getattr(route, "name", None) == UNMATCHED_ROUTE
 
 
-def _match_route(scope: Scope) -> Any:
+def match_route(scope: Scope) -> Any:
+    """Return the app's route that serves this request's path and method, or None."""
     app = scope.get("app")
     if app is None:
         return None

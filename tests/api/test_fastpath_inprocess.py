@@ -4,8 +4,10 @@ import gzip
 
 import numpy as np
 import pytest
+import torch
 from fastapi.testclient import TestClient
 
+from benchmarks import fastpath as fastpath_benchmark
 from service.app import create_app
 from service.fastpath import PredictFastPath
 from service.settings import Settings
@@ -112,3 +114,19 @@ def test_service_installs_fast_path(artifact_path):
 
     assert [m.cls for m in default.user_middleware].count(PredictFastPath) == 1
     assert PredictFastPath not in [m.cls for m in routed.user_middleware]
+
+
+def test_fastpath_benchmark_runs(artifact_path, capsys):
+    previous = torch.get_num_threads()
+    try:
+        code = fastpath_benchmark.main(
+            ["--artifact", str(artifact_path), "--rounds", "1", "--requests", "3"]
+        )
+    finally:
+        torch.set_num_threads(previous)
+
+    output = capsys.readouterr().out
+    assert code == 0
+    assert "fast path: " in output
+    assert "FastAPI route: " in output
+    assert "fast path / FastAPI route: " in output
