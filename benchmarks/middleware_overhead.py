@@ -1,12 +1,17 @@
-"""Cost of surfserve's middlewares on the 1-point /predict path, measured in process.
+"""Cost of surfserve's middlewares and of FastAPI's routing on the 1-point /predict path.
 
-Two apps serve the same artifact: the real one (request ids, metrics, access log
-check, limits, and the bearer check when a key is given) and the same app
-without them. Both are called directly over ASGI, with no sockets, so the
-difference is the middleware alone. Rounds alternate between the apps and the
-median round is reported.
+Apps that serve the same artifact are called directly over ASGI, with no sockets,
+so the differences are the code in the app alone:
 
-    python -m benchmarks.middleware_overhead [--requests 20000] [--rounds 7]
+- the app without surfserve's middlewares (request ids, metrics, access log check,
+  limits), with /predict routed through FastAPI;
+- the service's app, with /predict routed through FastAPI (``fast_predict=False``);
+- the service's app as it runs, with /predict handled ahead of FastAPI's router
+  (``service.fastpath``), also with a bearer key.
+
+Rounds alternate between the apps and the median round is reported.
+
+    python -m benchmarks.middleware_overhead [--requests 20000] [--rounds 7] [--artifact FILE]
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
+import sys
 import tempfile
 import time
 from contextlib import AsyncExitStack
@@ -88,7 +94,8 @@ async def _measure(artifact: Path, requests: int, rounds: int) -> None:
         (b"content-length", str(len(BODY)).encode()),
     ]
     apps = {
-        "without middleware": (_bare(_app(artifact)), headers),
+        "without middleware": (_bare(_app(artifact, fast_predict=False)), headers),
+        "surfserve, FastAPI route": (_app(artifact, fast_predict=False), headers),
         "surfserve": (_app(artifact), headers),
         "surfserve + bearer key": (
             _app(artifact, api_key=KEY),
@@ -107,28 +114,36 @@ async def _measure(artifact: Path, requests: int, rounds: int) -> None:
                 seconds[name].append(await _round(app, app_headers, requests))
 
     base = statistics.median(seconds["without middleware"])
-    print(f"{'app':<24} {'us/request':>11} {'overhead us':>12} {'ratio':>6}")
+    print(f"{'app':<26} {'us/request':>11} {'overhead us':>12} {'ratio':>6}")
     for name, values in seconds.items():
         median = statistics.median(values)
-        print(f"{name:<24} {median * 1e6:11.1f} {(median - base) * 1e6:12.1f} {median / base:6.2f}")
+        print(f"{name:<26} {median * 1e6:11.1f} {(median - base) * 1e6:12.1f} {median / base:6.2f}")
 
 
-def _app(artifact: Path, **settings: object) -> FastAPI:
-    return create_app(Settings(model_path=artifact, **settings), torch.device("cpu"))
+def _app(artifact: Path, *, fast_predict: bool = True, **settings: object) -> FastAPI:
+    configured = Settings(model_path=artifact, **settings)
+    return create_app(configured, torch.device("cpu"), fast_predict=fast_predict)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=20_000, help="requests per round")
     parser.add_argument("--rounds", type=int, default=7, help="rounds per app")
-    args = parser.parse_args()
+    parser.add_argument(
+        "--artifact", type=Path, help="artifact to serve (default: train a small one)"
+    )
+    args = parser.parse_args(argv)
 
     torch.set_num_threads(1)
+    if args.artifact is not None:
+        asyncio.run(_measure(args.artifact, args.requests, args.rounds))
+        return 0
     with tempfile.TemporaryDirectory() as folder:
         artifact = Path(folder) / "surface.pt"
         train_main(["--steps", "50", "--samples", "200", "--device", "cpu", "--out", str(artifact)])
         asyncio.run(_measure(artifact, args.requests, args.rounds))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

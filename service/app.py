@@ -38,7 +38,7 @@ def create_app(
     load_before_serving: bool = False,
     fast_predict: bool = True,
 ) -> FastAPI:
-    """Build the app; it starts answering at once and loads the model in the background.
+    """Build the app, which serves requests at once and loads the model in the background.
 
     ``on_fatal`` is called with a one-line reason when the artifact cannot be
     loaded; ``python -m service`` uses it to stop the server with a non-zero exit.

@@ -4,7 +4,7 @@ Training writes artifacts and the service reads them; both go through this modul
 so the format and its metadata schema live in one place.
 
 Layout: a TorchScript archive (``torch.jit.save``) whose extra file
-``surfserve/metadata.json`` holds the metadata below. The module maps a float32
+``surfserve/metadata.json`` contains the metadata below. The module maps a float32
 tensor of shape (N, 2) to a float32 tensor of shape (N, 1).
 
 The module also carries the density map of the training inputs as the buffer
@@ -143,7 +143,7 @@ def write_file_atomically(path: Path, content: bytes) -> None:
     """Write ``content`` to ``path`` through a temporary file in the same folder.
 
     The temporary file is flushed to disk and renamed over ``path``, then the folder
-    is flushed. A reader, also one after a crash, sees either the old file or the
+    is flushed. A reader, also one after a crash, reads either the old file or the
     complete new one. The file gets the mode that ``open(path, "w")`` gives a new
     file, 0o666 masked by the umask, and does not keep the mode of a file it replaces.
     """

@@ -7,7 +7,7 @@ import io
 import numpy as np
 
 from service.decoding import FINITE, POINTS_FIELD, check_point_count
-from service.errors import InvalidInput
+from service.errors import InvalidInput, non_finite_name
 
 _LITTLE_ENDIAN_FLOAT32 = np.dtype("<f4")
 POINT_BYTES = 2 * _LITTLE_ENDIAN_FLOAT32.itemsize
@@ -47,10 +47,9 @@ def decode_binary_points(body: bytes, max_points: int) -> np.ndarray:
     if not finite.all():
         index, axis = (int(i) for i in np.argwhere(~finite)[0])
         value = float(points[index, axis])
-        shown = "NaN" if np.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
         field = f"{POINTS_FIELD}[{index}][{axis}]"
         raise InvalidInput(
-            f"{field} ({_COORDINATES[axis]}) must be {FINITE}, got {shown}",
+            f"{field} ({_COORDINATES[axis]}) must be {FINITE}, got {non_finite_name(value)}",
             field=field,
             index=index,
             value=value,

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import orjson
 
-from service.errors import InvalidInput, PayloadTooLarge
+from service.errors import InvalidInput, PayloadTooLarge, non_finite_name
 from service.gcpause import gc_paused
 
 POINTS_FIELD = "points"
@@ -136,7 +136,7 @@ def check_point_count(count: int, max_points: int) -> None:
 def _fast_points(points: list[Any], body: bytes) -> np.ndarray | None:
     # np.fromiter converts booleans to 0/1 and numeric strings to numbers, so
     # only a body made of numbers, brackets and commas around the "points" key
-    # takes this path; deleting those bytes must leave exactly the key.
+    # takes this path. Deleting those bytes must leave exactly the key.
     if body.translate(None, _NUMERIC_JSON_BYTES) != _POINTS_SKELETON:
         return None
 
@@ -221,7 +221,7 @@ def _coordinate(value: Any, field: str, index: int, axis: int) -> float:
 def _describe_number(value: Any, number: float) -> str:
     if isinstance(value, int):
         return "an integer beyond the float64 range"
-    return "NaN" if math.isnan(number) else ("Infinity" if number > 0 else "-Infinity")
+    return non_finite_name(number)
 
 
 def _describe_json(value: Any) -> str:

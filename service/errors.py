@@ -98,10 +98,19 @@ class UnsupportedMediaType(ServiceError):
     code = "unsupported_media_type"
 
 
+def non_finite_name(value: float) -> str:
+    """Return how JSON encoders spell a non-finite float: NaN, Infinity or -Infinity."""
+    if math.isnan(value):
+        return "NaN"
+    if value > 0:
+        return "Infinity"
+    return "-Infinity"
+
+
 def json_safe_value(value: Any) -> Any:
     """Return a short JSON-encodable echo of a received value for an error body."""
     if isinstance(value, float) and not math.isfinite(value):
-        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+        return non_finite_name(value)
     if value is None or isinstance(value, bool | int | float):
         return value
     if isinstance(value, str):

@@ -1,6 +1,6 @@
 """The predictor core: a loaded artifact on its device, and chunked forward passes.
 
-Nothing here knows about HTTP; every router calls the same ``Predictor``.
+Nothing here depends on HTTP; every router calls the same ``Predictor``.
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from service.metrics import observe_inference
 
 logger = logging.getLogger(__name__)
 
-# On CPU, a forward pass over 8,192 points keeps the 50-wide activations in cache;
-# one call over 100,000 points was several times slower per point than
-# chunks of this size (torch 2.13 CPU build, sigmoid 2-50-50-1).
+# On CPU, a forward pass over 8,192 points keeps the 50-wide activations in cache.
+# One call over 100,000 points was several times slower per point than chunks of
+# this size (torch 2.13 CPU build, sigmoid 2-50-50-1).
 CPU_CHUNK_POINTS = 8192
 CUDA_CHUNK_POINTS = 1 << 20
 
@@ -136,7 +136,7 @@ class Predictor:
 
 def _stop_if_cancelled() -> None:
     # A forward in a worker thread stops at a chunk boundary once its request is
-    # cancelled (a timeout); one on the event loop has no task to ask, and runs on.
+    # cancelled (a timeout). One on the event loop has no task to check, so it runs on.
     with contextlib.suppress(RuntimeError):
         anyio.from_thread.check_cancelled()
 

@@ -110,7 +110,7 @@ class ErrorResponse(BaseModel):
 class LiveResponse(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{"status": "live"}]})
 
-    status: str = Field(description="always 'live' when the process answers")
+    status: str = Field(description="always 'live' when the process responds")
 
 
 class ReadyResponse(BaseModel):

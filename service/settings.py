@@ -43,7 +43,7 @@ def _split_commas(value: Any) -> Any:
 
 
 class SettingsError(Exception):
-    """Raised when an environment variable holds a value the service cannot use."""
+    """Raised when an environment variable contains a value the service cannot use."""
 
 
 class Settings(BaseSettings):
@@ -89,7 +89,7 @@ class Settings(BaseSettings):
         "plus 64 KiB)",
     )
     request_timeout_s: float = Field(
-        30.0, gt=0, le=3600, description="seconds a request may take before it is answered 504"
+        30.0, gt=0, le=3600, description="seconds a request may take before the response is 504"
     )
     max_concurrent_requests: int = Field(
         128,
@@ -116,7 +116,7 @@ class Settings(BaseSettings):
     @field_validator("api_key")
     @classmethod
     def _check_api_key(cls, value: SecretStr | None) -> SecretStr | None:
-        # The token travels in an HTTP header, which holds visible ASCII only.
+        # The token travels in an HTTP header, which contains visible ASCII only.
         if value is not None and not _VISIBLE_ASCII.fullmatch(value.get_secret_value()):
             raise ValueError(
                 "expected visible ASCII characters without spaces (unset it to turn auth off)"

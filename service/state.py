@@ -1,4 +1,4 @@
-"""What the service currently serves: the readiness state shared by all routers."""
+"""The model the service currently serves: the readiness state shared by all routers."""
 
 from __future__ import annotations
 

@@ -5,7 +5,7 @@ extension, which Triton's clients use by default, the raw bytes of each binary
 input follow the header in input order. The ``Inference-Header-Content-Length``
 HTTP header gives the JSON header's length, and each binary input names its
 byte count in ``parameters.binary_data_size``. Responses use the same framing
-for the outputs that a request asks to receive as binary data.
+for the outputs that a request marks as binary data.
 """
 
 from __future__ import annotations

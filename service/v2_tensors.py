@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from service.errors import non_finite_name
 from service.v2_errors import ProtocolError
 
 
@@ -212,15 +213,9 @@ def _check_finite(input_name: str, values: np.ndarray) -> None:
     index = int(np.argmin(finite))
     raise ProtocolError(
         f"input {input_name!r} element {index} (point {index // COORDINATES}, "
-        f"{_coordinate(index)}) is {_non_finite_name(float(values[index]))}; every coordinate "
+        f"{_coordinate(index)}) is {non_finite_name(float(values[index]))}; every coordinate "
         "must be a finite number"
     )
-
-
-def _non_finite_name(value: float) -> str:
-    if math.isnan(value):
-        return "NaN"
-    return "Infinity" if value > 0 else "-Infinity"
 
 
 def _to_float32(values: np.ndarray) -> np.ndarray:

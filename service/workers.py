@@ -66,8 +66,8 @@ def serve_workers(settings: Settings, listening: socket.socket) -> int:
         lifespan="on",
         # uvicorn types this as int, but waits with asyncio.timeout, which takes seconds as float.
         timeout_graceful_shutdown=settings.graceful_shutdown_s,  # type: ignore[arg-type]
-        # A new worker imports torch and loads the artifact before it answers the
-        # supervisor; uvicorn's default of 5 s gave up on a busy 2-core machine.
+        # A new worker imports torch and loads the artifact before it responds to the
+        # supervisor, and uvicorn's default of 5 s gave up on a busy 2-core machine.
         timeout_worker_healthcheck=60,
     )
     # The workers count into shared metric files, so /metrics adds up all of them.

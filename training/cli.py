@@ -19,7 +19,7 @@ from training.trainer import describe_loss
 
 
 class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
-    # Recipe options default to None ("the preset decides"); "(default: None)" says nothing.
+    # Recipe options default to None ("the preset decides"), and "(default: None)" would mislead.
     def _get_help_string(self, action: argparse.Action) -> str | None:
         if action.default is None:
             return action.help
@@ -141,7 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--skip-existing",
         action="store_true",
-        help="do nothing when --out already holds a readable artifact",
+        help="skip training when --out already contains a readable artifact",
     )
     return parser
 

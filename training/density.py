@@ -81,7 +81,7 @@ def _scott_bandwidth(points: np.ndarray) -> tuple[float, float]:
     widths = []
     for axis in range(2):
         std = float(points[:, axis].std())
-        # NOTE: a constant coordinate has no spread to scale by; a width of 1e-3 of
+        # NOTE: a constant coordinate has no spread to scale by. A width of 1e-3 of
         # its magnitude (at least 1e-3) keeps the map defined, not meaningful.
         widths.append(std * factor if std > 0 else 1e-3 * max(1.0, abs(points[0, axis])))
     return widths[0], widths[1]
@@ -104,7 +104,7 @@ def _smoothed_histogram(
     columns = box.cells(points[:, 0], 0)
     counts = np.zeros((box.bins + 2, box.bins + 2))
     np.add.at(counts, (rows, columns), 1.0)
-    # The outer ring holds the points outside the box; they add no density.
+    # The outer ring contains the points outside the box, which add no density.
     counts = counts[1:-1, 1:-1]
 
     # Smoothing a histogram with a separable Gaussian is two small matrix products.

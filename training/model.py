@@ -15,7 +15,7 @@ class SurfaceModel(nn.Module):
     """Maps float32 points (N, 2) to predictions (N, 1).
 
     ``input_mean`` and ``input_scale`` standardise raw coordinates inside the
-    module, so callers always send raw (x0, x1); ``output_mean`` and
+    module, so callers always send raw (x0, x1). ``output_mean`` and
     ``output_scale`` map the network's standardised output back to the units of
     y. All four are the identity by default.
     """
@@ -44,7 +44,7 @@ class SurfaceModel(nn.Module):
 
 
 def architecture(model: SurfaceModel) -> dict[str, object]:
-    """A JSON description of the network, stored in the artifact metadata."""
+    """Return a JSON description of the network for the artifact metadata."""
     linear = [module for module in model.net if isinstance(module, nn.Linear)]
     return {
         "type": "mlp",

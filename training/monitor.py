@@ -48,7 +48,7 @@ class Checkpoint:
 
 @dataclass(frozen=True)
 class Outcome:
-    """How a run ended: why it stopped, which weights it kept, and whether it stalled."""
+    """The end of a run: why it stopped, which weights it kept, and whether it stalled."""
 
     stop_reason: str
     best_step: int

@@ -67,7 +67,7 @@ class _LbfgsStepper:
     def __init__(self, recipe, model, inputs, targets, objective) -> None:
         self.model, self.inputs, self.targets, self.objective = model, inputs, targets, objective
         # With the strong Wolfe line search, lr is only the first trial step length
-        # of each iteration; the search then picks a step that lowers the loss.
+        # of each iteration. The search then picks a step that lowers the loss.
         self.optimizer = torch.optim.LBFGS(
             model.parameters(),
             lr=recipe.lr,

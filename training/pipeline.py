@@ -18,7 +18,7 @@ from training.trainer import TrainResult, train
 
 @dataclass(frozen=True)
 class TrainedArtifact:
-    """What a run produced: the result, its density map, metrics and artifact metadata."""
+    """The products of a run: the result, its density map, metrics and artifact metadata."""
 
     result: TrainResult
     density: DensityRecord

@@ -34,7 +34,7 @@ async def ready(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ready", "model": state.predictor.model_info()})
 
 
-# An abridged /model answer: the artifact's metadata plus the device.
+# An abridged /model response: the artifact's metadata plus the device.
 _MODEL_EXAMPLE = {
     "name": "surface",
     "version": "3f2a9c1d0b7e",

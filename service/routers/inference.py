@@ -99,8 +99,8 @@ async def predict_response(request: Request) -> Response:
 
     predictions = await predictor.predict_async(points, request.app.state.batcher)
     if response_type == OCTET_STREAM:
-        # The bytes carry predictions only; the count tells a binary client
-        # whether asking for the per-point flags in JSON is worth it.
+        # The bytes carry predictions only, so the count lets a binary client
+        # decide whether to request the per-point flags in JSON.
         extrapolated = int(predictor.extrapolation(points).sum())
         headers = {EXTRAPOLATED_HEADER: str(extrapolated), **_model_headers(predictor)}
         return Response(encode_predictions(predictions), media_type=OCTET_STREAM, headers=headers)

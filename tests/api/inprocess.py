@@ -1,5 +1,6 @@
 """Start the app in process under Starlette's TestClient for the API tests."""
 
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -8,6 +9,7 @@ from pathlib import Path
 import torch
 from fastapi.testclient import TestClient
 
+from service import app as app_module
 from service.app import create_app
 from service.settings import Settings
 
@@ -29,3 +31,16 @@ def serving(artifact_path: Path, **settings) -> Iterator[TestClient]:
     with TestClient(app) as client:
         wait_ready(client)
         yield client
+
+
+def hold_model_loading(monkeypatch) -> threading.Event:
+    """Make the app's background load wait until the returned event is set."""
+    release = threading.Event()
+    real_loader = app_module.load_predictor
+
+    def slow_loader(path, device):
+        release.wait(10)
+        return real_loader(path, device)
+
+    monkeypatch.setattr(app_module, "load_predictor", slow_loader)
+    return release

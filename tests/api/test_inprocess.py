@@ -1,16 +1,14 @@
 """In-process tests of the app through Starlette's TestClient (lifespan included)."""
 
-import threading
 import time
 
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from service import app as app_module
 from service.app import create_app
 from service.settings import Settings
-from tests.api.inprocess import CPU, serving, wait_ready
+from tests.api.inprocess import CPU, hold_model_loading, serving, wait_ready
 from tests.conftest import reference_forward
 
 
@@ -89,14 +87,7 @@ def test_wrong_method_is_json_405(api):
 
 
 def test_not_ready_until_loaded(artifact_path, monkeypatch):
-    release = threading.Event()
-    real_loader = app_module.load_predictor
-
-    def slow_loader(path, device):
-        release.wait(10)
-        return real_loader(path, device)
-
-    monkeypatch.setattr(app_module, "load_predictor", slow_loader)
+    release = hold_model_loading(monkeypatch)
     app = create_app(Settings(model_path=artifact_path), CPU)
     with TestClient(app) as client:
         live = client.get("/health/live")

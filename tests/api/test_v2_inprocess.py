@@ -1,7 +1,6 @@
 """In-process tests of the Open Inference Protocol routes through Starlette's TestClient."""
 
 import gzip
-import threading
 
 import numpy as np
 import orjson
@@ -9,10 +8,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from service import __version__
-from service import app as app_module
 from service.app import create_app
 from service.settings import Settings
-from tests.api.inprocess import CPU, serving, wait_ready
+from tests.api.inprocess import CPU, hold_model_loading, serving, wait_ready
 
 HEADER_LENGTH = "Inference-Header-Content-Length"
 
@@ -278,14 +276,7 @@ def test_json_api_keeps_its_error_shape(api):
 
 
 def test_not_ready_is_503(artifact_path, artifact, monkeypatch):
-    release = threading.Event()
-    real_loader = app_module.load_predictor
-
-    def slow_loader(path, device):
-        release.wait(10)
-        return real_loader(path, device)
-
-    monkeypatch.setattr(app_module, "load_predictor", slow_loader)
+    release = hold_model_loading(monkeypatch)
     app = create_app(Settings(model_path=artifact_path), CPU)
     with TestClient(app) as client:
         live = client.get("/v2/health/live")

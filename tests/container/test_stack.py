@@ -255,6 +255,6 @@ def test_stop_drains_in_flight_request(stack):
     # 137 would mean SIGKILL after the grace period instead of a clean drain.
     assert state["ExitCode"] == 0
     assert state["OOMKilled"] is False
-    # Once the last request is answered, the process exits at once.
+    # Once the last response is sent, the process exits at once.
     after_request = stop_finished - outcome["finished"]
     assert after_request < 5, f"the container stopped {after_request:.1f} s after the request"

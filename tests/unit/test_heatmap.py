@@ -35,8 +35,8 @@ def test_scale_is_grid_min_max():
     assert (low, high) == (-2.0, 3.5)
 
 
-def test_lowest_x1_row_is_bottom_and_colours_span_viridis():
-    # Row 0 (the lowest x1) holds the minimum, the last row the maximum.
+def test_png_orientation_and_colours():
+    # Row 0 (the lowest x1) contains the minimum, the last row the maximum.
     values = np.array([[0.0, 0.0], [0.5, 0.5], [1.0, 1.0]], dtype=np.float32)
 
     rgb = _decode(encode_png(values)[0]).convert("RGB")

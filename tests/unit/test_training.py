@@ -29,7 +29,7 @@ def test_other_seed_gives_other_weights():
     assert not torch.equal(first.model.net[0].weight, second.model.net[0].weight)
 
 
-def test_loss_goes_down_and_is_logged_every_100_steps():
+def test_loss_decreases_and_is_logged():
     lines: list[str] = []
     config = TrainConfig(samples=300, steps=250, hidden=16, preset="tutorial")
 
